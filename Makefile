@@ -28,5 +28,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Prism (pinned in conformance/package-lock.json) goes into conformance/node_modules, never global.
+conformance/node_modules/.package-lock.json: conformance/package.json conformance/package-lock.json
+	npm ci --prefix conformance --no-audit --no-fund --loglevel=error
+
+conformance: $(STAMP) conformance/node_modules/.package-lock.json
+	$(BIN)/python conformance/check.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -57,6 +57,9 @@ class Fanout:
     def __init__(self, observers: Iterable[RunObserver]) -> None:
         self._observers = list(observers)
 
+    def add(self, observer: RunObserver) -> None:
+        self._observers.append(observer)
+
     def run_started(self, total: int, settings: Settings, dry_run: bool) -> None:
         for o in self._observers:
             o.run_started(total, settings, dry_run)

@@ -58,7 +58,11 @@ def rfc3339_ms(ts: float) -> str:
 
 
 def parse_rfc3339_ms(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    # fromisoformat reads the trailing Z since 3.11 and is ~15x faster than strptime, which
+    # matters when a resume reads a 100,000-line journal. It is lenient, so insist on the Z.
+    if not text.endswith("Z"):
+        raise ValueError(f"not a UTC timestamp: {text!r}")
+    return datetime.fromisoformat(text).timestamp()
 
 
 @dataclass(frozen=True, slots=True)

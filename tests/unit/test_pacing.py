@@ -1,0 +1,89 @@
+"""The pacing schedule, on a virtual clock: pace, burst 1, no drift, pause, lower rate."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from runner.pacing import Pacer, Schedule
+
+
+def starts(schedule: Schedule, n: int, now: float = 0.0) -> list[float]:
+    """When n callers arriving at ``now`` get their slots."""
+    return [now + schedule.reserve(now) for _ in range(n)]
+
+
+def busiest_window(times: list[float]) -> int:
+    return max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+
+
+def test_slots_are_spaced_by_the_rate_with_burst_one() -> None:
+    assert starts(Schedule(4), 5) == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+def test_unlimited_rate_never_waits() -> None:
+    assert starts(Schedule(0), 100) == [0.0] * 100
+
+
+def test_the_pace_does_not_drift_when_callers_are_late() -> None:
+    s = Schedule(10)
+    late = [s.reserve(t) + t for t in (0.0, 0.13, 0.21, 0.35)]
+    # Each slot counts from the previous slot, not from the late caller's arrival.
+    assert late == pytest.approx([0.0, 0.13, 0.23, 0.35])
+
+
+def test_no_one_second_window_holds_more_than_rate_plus_one() -> None:
+    s = Schedule(50)
+    times = starts(s, 500)
+    assert busiest_window(times) <= 51
+
+
+def test_a_pause_pushes_every_slot_past_its_end() -> None:
+    s = Schedule(10)
+    s.reserve(0.0)
+    s.pause_until(2.0)
+    assert starts(s, 2, now=0.5) == pytest.approx([2.0, 2.1])
+
+
+def test_lower_rate_only_slows_down() -> None:
+    s = Schedule(0)
+    assert s.lower_rate(40)
+    assert not s.lower_rate(50)
+    assert not s.lower_rate(0)
+    assert s.rate == 40
+
+
+def test_pacer_waits_on_its_clock() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    async def go() -> None:
+        pacer = Pacer(5, clock=lambda: now[0], sleep=sleep)
+        for _ in range(3):
+            await pacer.acquire()
+
+    anyio.run(go)
+    assert slept == pytest.approx([0.2, 0.2])
+
+
+def test_a_pause_that_begins_while_waiting_voids_the_slot() -> None:
+    now = [0.0]
+    pacer: Pacer
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] < 1.0:
+            pacer.pause_for(2.0)  # a 429 arrived while this caller slept
+
+    async def go() -> None:
+        nonlocal pacer
+        pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
+        await pacer.acquire()
+        await pacer.acquire()
+
+    anyio.run(go)
+    assert now[0] >= 2.1 - 1e-9
