@@ -7,9 +7,9 @@ Why YAML events rather than ``yaml.safe_load`` or ``yaml.compose``:
   event's ``value`` is the source text;
 - anchors, aliases and tags are refused as they are read, so nothing is ever expanded (a
   "billion laughs" file costs what its bytes cost) and no object is ever constructed;
-- composing 100,000 targets into PyYAML nodes takes several seconds (node and mark objects for
-  every scalar, and the garbage collector walking them); reading the events into the small tree
-  below takes about a second.
+- composing 100,000 targets (a 10 MB plan) into PyYAML nodes takes 7-10 s (node and mark
+  objects for every scalar, and the garbage collector walking them again and again); reading
+  the events into the small tree below and checking it takes about 2 s, half of it libyaml.
 
 libyaml (``CSafeLoader``) refuses nesting deeper than 1000 levels itself; the tree is built with
 an explicit stack, so even the pure-Python fallback parser cannot hit ``RecursionError``.
@@ -198,9 +198,10 @@ def describe(plan: Plan) -> str:
     listed = plan.explicit_targets()
     discover = [e for e in plan.entries if isinstance(e, DiscoverAll)]
     feds = {e.federation_settings_id for e in plan.entries}
-    what = _count(len(listed), "IdP") + " listed"
+    parts = [_count(len(listed), "IdP") + " listed"] if listed else []
     if discover:
-        what += f" plus every OIDC IdP of {_count(len(discover), 'federation')} (found at run time)"
+        parts.append(f"every OIDC IdP of {_count(len(discover), 'federation')} (found at run time)")
+    what = " plus ".join(parts)
     line = f"{plan.path}: valid: {what}, in {_count(len(feds), 'federation')}"
     if plan.warnings:
         line += f"; {_count(len(plan.warnings), 'duplicate')} dropped"
@@ -281,20 +282,21 @@ def _read_tree(text: str, problems: _Problems) -> _Node | None:
     hand-inlined shape.
     """
     loader_class = _LOADER
-    loader = loader_class(text)
     # The document's root goes into this list, so no step needs an "is there a parent" test.
     holder = _Seq(0)
     stack: list[_Seq | _Map] = [holder]
     top: _Seq | _Map = holder
     documents = 0
-    too_deep = False
     scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
     map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
     map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     doc_start, stream_end = yaml.DocumentStartEvent, yaml.StreamEndEvent
     # Keys repeat on every target: judge each distinct key once.
     credential: dict[str, bool] = {}
+    loader = None
     try:
+        # The pure-Python loader checks the characters here already.
+        loader = loader_class(text)
         while True:
             ev = loader.get_event()
             kind = type(ev)
@@ -320,7 +322,18 @@ def _read_tree(text: str, problems: _Problems) -> _Node | None:
                         top.key = key
                         top.key_line = line
                     continue
-                node = _Scalar(ev.value, ev.start_mark.line + 1, ev.implicit[0])
+                # A text value: the commonest event of all, so attached right here.
+                top.want_key = True
+                pending = top.key
+                if pending is None:
+                    continue
+                line = ev.start_mark.line + 1
+                if pending in top.entries:
+                    _duplicate(top, pending, problems)
+                else:
+                    top.entries[pending] = _Scalar(ev.value, line, ev.implicit[0])
+                    top.key_lines[pending] = top.key_line
+                continue
             elif kind is map_start or kind is seq_start:
                 line = ev.start_mark.line + 1
                 if ev.anchor is not None or ev.tag is not None:
@@ -366,22 +379,20 @@ def _read_tree(text: str, problems: _Problems) -> _Node | None:
                 pending = top.key
                 if pending is not None:
                     if pending in top.entries:
-                        first = top.key_lines[pending]
-                        problems.add(
-                            top.key_line,
-                            f"duplicate key {_show(pending)} (first at line {first})",
-                        )
+                        _duplicate(top, pending, problems)
                     else:
                         top.entries[pending] = node
                         top.key_lines[pending] = top.key_line
             if isinstance(node, _Map | _Seq):
                 stack.append(node)
                 top = node
-                if len(stack) > _MAX_DEPTH + 1 and not too_deep:
-                    too_deep = True
+                if len(stack) > _MAX_DEPTH + 1:
+                    # Stop here: the rest cannot be a plan, and the pure-Python scanner slows
+                    # down with every level it has to track.
                     problems.add(
                         node.line, f"nested more than {_MAX_DEPTH} levels deep: not a plan"
                     )
+                    return None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         message = f"YAML syntax error: {e.problem or e.context or 'invalid YAML'}"
@@ -400,8 +411,14 @@ def _read_tree(text: str, problems: _Problems) -> _Node | None:
         problems.add(None, f"YAML syntax error ({type(e).__name__})")
         return None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return holder.items[0] if holder.items else None
+
+
+def _duplicate(m: _Map, key: str, problems: _Problems) -> None:
+    first = m.key_lines[key]
+    problems.add(m.key_line, f"duplicate key {_show(key)} (first at line {first})")
 
 
 def _credential_message(key: str) -> str:
@@ -658,7 +675,8 @@ def _check_targets(
 
 
 def _check_choice(item: _Map, problems: _Problems) -> None:
-    chosen = [k for k in _CHOICES if k in item.entries]
+    # In file order, so the one reported is the one written second.
+    chosen = sorted((k for k in _CHOICES if k in item.entries), key=item.key_lines.__getitem__)
     if not chosen:
         problems.add(item.line, f"target needs one of '{_IDP}', '{_IDPS}' or '{_ALL}: all'")
     for extra in chosen[1:]:

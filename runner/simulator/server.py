@@ -85,6 +85,11 @@ _HTML_PAGE: Final = (
     "<center><h1>{code} {reason}</h1></center>\r\n<hr><center>envoy</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
+_REVOKE_HEADERS: Final = {
+    **_BASE_HEADERS,
+    "Content-Type": f"application/vnd.atlas.{IDP_VERSION}+json;charset=utf-8",
+    "X-Java-Method": "ApiFederationSettingsResource::revokeJwksFromIdentityProvider",
+}
 T = TypeVar("T")
 
 
@@ -213,6 +218,22 @@ class _Bucket:
         return 1, int(1 / self.rate)
 
 
+def _pick_version(accept: str, allowed: frozenset[str]) -> str | None:
+    """The first version the Accept header names that the resource has, or None (406)."""
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        m = _ACCEPT_RE.fullmatch(media)
+        if m:
+            version = m.group(1)
+        elif media in ("", "*/*", "application/json", "application/*"):
+            version = "2023-01-01"  # Atlas's version for unversioned requests
+        else:
+            continue
+        if version in allowed:
+            return version
+    return None
+
+
 def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else x
 
@@ -269,6 +290,7 @@ class Simulator:
         self.host = "127.0.0.1"
         self.port = 0
         self.tokens_issued = 0
+        self._accept_cache: dict[tuple[str, str], str | None] = {}
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -356,7 +378,7 @@ class Simulator:
         """
 
         def do() -> None:
-            self.log = []
+            self.log.clear()  # in place: a caller holding `sim.log` sees the reset
             self._revocations.clear()
             self._scripts.clear()
             self._token_requests.clear()
@@ -605,18 +627,15 @@ class Simulator:
 
     def _version(self, request: web.Request, kind: str) -> tuple[str | None, web.Response | None]:
         accept = request.headers.get("Accept", "")
+        key = (kind, accept)
+        version = self._accept_cache.get(key, "")
+        if version == "":
+            version = _pick_version(accept, _VERSIONS[kind])
+            if len(self._accept_cache) < 1000:  # clients send a handful of distinct headers
+                self._accept_cache[key] = version
+        if version is not None:
+            return version, None
         allowed = _VERSIONS[kind]
-        asked = []
-        for part in accept.split(","):
-            media = part.split(";", 1)[0].strip().lower()
-            m = _ACCEPT_RE.fullmatch(media)
-            if m:
-                asked.append(m.group(1))
-            elif media in ("", "*/*", "application/json", "application/*"):
-                asked.append("2023-01-01")  # Atlas's version for unversioned requests
-        for version in asked:
-            if version in allowed:
-                return version, None
         return None, self._error(
             406,
             "INVALID_VERSION_DATE",
@@ -763,15 +782,9 @@ class Simulator:
                 [idp],
             )
         self._revocations[(fed, found.id)] += 1
-        return web.Response(
-            status=204,
-            headers={
-                **_BASE_HEADERS,
-                **self._rate_headers(),
-                "Content-Type": f"application/vnd.atlas.{IDP_VERSION}+json;charset=utf-8",
-                "X-Java-Method": "ApiFederationSettingsResource::revokeJwksFromIdentityProvider",
-            },
-        )
+        headers = _REVOKE_HEADERS.copy()
+        headers.update(self._rate_headers())
+        return web.Response(status=204, headers=headers)
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
         rec = self._record(request, "token", None, None)
