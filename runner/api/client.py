@@ -114,8 +114,10 @@ class AtlasClient:
     ) -> Response:
         """One paced request with credentials; a 401 earns one repeat with renewed ones."""
         for repeat in range(2):
-            headers, credential = await self._auth.authorize()
+            # Credentials after the pacer's wait, which can be long: a token taken before it
+            # could expire on the way.
             await self._pacer.acquire()
+            headers, credential = await self._auth.authorize()
             resp = await self._exchange(method, url, {**headers, "Accept": accept}, record, params)
             if resp.status != 401:
                 return resp

@@ -347,3 +347,17 @@ def _first_oidc(fed: str) -> str:
     federation = build_dataset(bulk_size=10)[fed]
     found, _ = federation.page(frozenset({"OIDC"}), frozenset({"WORKFORCE", "WORKLOAD"}), 7, 1)
     return found[0].id
+
+
+async def test_token_is_renewed_before_it_expires(
+    make_simulator: Callable[..., Any],
+    tmp_path: Path,
+    validate_report: Callable[[dict[str, Any]], None],
+) -> None:
+    # A 2 s token is renewed when 0.2 s (10%) remain: a 3 s run needs exactly two, and no
+    # request is ever refused for an expired token.
+    sim = await make_simulator(SimulatorConfig(seed=1, token_expires_in=2))
+    record, _ = await run(sim, tmp_path, bulk_idp_ids(31), validate_report, rate=10)
+    assert record.exit_code == 0
+    assert len(sim.requests("token")) == 2
+    assert all(r.status == 204 for r in sim.requests("revoke"))
