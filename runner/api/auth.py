@@ -69,6 +69,7 @@ class ServiceAccountAuth:
         self._clock = clock
         self._lock = anyio.Lock()
         self._token: _Token | None = None
+        self._refused: StopRun | None = None
         self._transport: Transport | None = None
         self.token_requests = 0
 
@@ -95,12 +96,19 @@ class ServiceAccountAuth:
         return True
 
     async def _renew(self, seen: _Token | None, *, after_401: bool) -> _Token:
-        # One fetch serves every worker: those that queue here find the new token made.
+        # One fetch serves every worker: those that queue here find the new token made, or the
+        # refusal, which is remembered so the endpoint (about 10 requests a minute) is asked once.
         async with self._lock:
+            if self._refused is not None:
+                raise self._refused
             current = self._token
             if current is not None and current is not seen and self._clock() < current.renew_at:
                 return current
-            self._token = await self._fetch(after_401)
+            try:
+                self._token = await self._fetch(after_401)
+            except StopRun as exc:
+                self._refused = exc
+                raise
             return self._token
 
     async def _fetch(self, after_401: bool) -> _Token:

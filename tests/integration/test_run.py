@@ -361,3 +361,21 @@ async def test_token_is_renewed_before_it_expires(
     assert record.exit_code == 0
     assert len(sim.requests("token")) == 2
     assert all(r.status == 204 for r in sim.requests("revoke"))
+
+
+async def test_a_refused_service_account_asks_the_token_endpoint_once(
+    simulator: Simulator, tmp_path: Path, validate_report: Callable[[dict[str, Any]], None]
+) -> None:
+    env = {**simulator.env(), "MONGODB_ATLAS_CLIENT_SECRET": "wrong"}
+    req = RunRequest(
+        plan_path=write_plan(tmp_path, bulk_idp_ids(20)),
+        report_path=str(tmp_path / "report.json"),
+        overrides={"rate": 0, "concurrency": 8},
+        assume_yes=True,
+    )
+    record = await execute(req, env=env, observer=NullObserver(), handle_signals=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    validate_report(report)
+    assert record.exit_code == 3 and report["aborted"]["reason"] == "unauthorized"
+    assert len(simulator.requests("token")) == 1
+    assert simulator.requests("revoke") == []
