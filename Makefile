@@ -23,8 +23,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check runner tests bench scripts
-	$(BIN)/ruff format --check runner tests bench scripts
+	$(BIN)/ruff check runner tests bench scripts conformance
+	$(BIN)/ruff format --check runner tests bench scripts conformance
 	$(BIN)/mypy
 
 bench: $(STAMP)

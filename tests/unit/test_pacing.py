@@ -87,3 +87,23 @@ def test_a_pause_that_begins_while_waiting_voids_the_slot() -> None:
 
     anyio.run(go)
     assert now[0] >= 2.1 - 1e-9
+
+
+def test_late_callers_do_not_crowd_a_second() -> None:
+    s = Schedule(10)
+    slots = starts(s, 30)
+    # The loop was blocked for 0.5 s: callers wake late, all at once, at 0.5 .. 1.0 s.
+    actual: list[float] = []
+    for slot in slots:
+        now = max(slot, 0.5 if slot < 0.5 else slot)
+        while (wait := s.hold(now)) > 0:
+            now += wait
+        actual.append(now)
+    assert busiest_window(actual) <= 11
+    # The schedule itself did not move: the run still ends on time.
+    assert actual[-1] == pytest.approx(slots[-1], abs=0.11)
+
+
+def test_hold_never_delays_starts_on_schedule() -> None:
+    s = Schedule(50)
+    assert all(s.hold(t) == 0 for t in starts(s, 200))
