@@ -7,6 +7,7 @@ A TargetResult's ``to_entry()`` is both the report's target entry and the journa
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,10 +52,15 @@ class ExitCode:
 
 def rfc3339_ms(ts: float) -> str:
     """UTC, milliseconds, ``Z``: the report's one timestamp format."""
-    return (
-        datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{int(ts * 1000) % 1000:03d}Z"
-    )
+    ms = int(ts * 1000)
+    return f"{_second_text(ms // 1000)}.{ms % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second_text(second: int) -> str:
+    # A run writes several timestamps per target, nearly all within the last few seconds:
+    # formatting each second once keeps strftime off the per-target path.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_rfc3339_ms(text: str) -> float:
@@ -351,6 +357,10 @@ class RunRecord:
         return exit_code_for(self.summary, self.aborted)
 
     def to_report(self) -> dict[str, Any]:
+        return {**self.report_head(), "targets": [r.to_entry() for r in self.results]}
+
+    def report_head(self) -> dict[str, Any]:
+        """The report without its targets: all a summary needs, at a fraction of the cost."""
         return {
             "schemaVersion": SCHEMA_VERSION,
             "tool": {"name": TOOL_NAME, "version": self.tool_version},
@@ -364,7 +374,6 @@ class RunRecord:
             "summary": self.summary.to_dict(),
             "exitCode": self.exit_code,
             "aborted": self.aborted.to_dict() if self.aborted else None,
-            "targets": [r.to_entry() for r in self.results],
         }
 
 

@@ -69,7 +69,7 @@ class JsonLines:
         self._emit("target_finished", **entry)
 
     def run_finished(self, record: RunRecord) -> None:
-        report = record.to_report()
+        report = record.report_head()
         self._emit(
             "run_finished",
             summary=report["summary"],

@@ -235,7 +235,7 @@ class LiveView:
 
     def run_finished(self, record: RunRecord) -> None:
         self.close()
-        report = record.to_report()
+        report = record.report_head()
         table = Table(title="revoke-runner summary", title_justify="left")
         table.add_column("outcome")
         table.add_column("targets", justify="right")

@@ -70,7 +70,7 @@ class PlainLines:
         self._write(result_line(result))
 
     def run_finished(self, record: RunRecord) -> None:
-        self._write(summary_text(record.to_report(), self._report_paths))
+        self._write(summary_text(record.report_head(), self._report_paths))
 
     def warning(self, message: str) -> None:
         self._write(f"warning: {one_line(message)}")

@@ -5,14 +5,15 @@ builds it and as ``load_report`` reads it back), so ``run --format`` and ``repor
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, assert_never
 
 from ..errors import UsageError
+from ..model import RunRecord
 from . import csv_report, junit, markdown
-from .json_report import dumps, load_report, write_atomic
+from .json_report import chunks, dumps, load_report, write_atomic
 
 __all__ = [
     "ReportFormat",
@@ -21,6 +22,7 @@ __all__ = [
     "render",
     "report_stem",
     "write_report_files",
+    "write_run_reports",
 ]
 
 
@@ -92,8 +94,28 @@ def write_report_files(
     The JSON goes first: it is the record of the run, and must exist even if a renderer fails.
     Returns the paths written, JSON first.
     """
-    written = [write_atomic(json_path, dumps(report))]
+    written = write_atomic(json_path, dumps(report))
+    return [written, *_write_formats(lambda: report, json_path, formats)]
+
+
+def write_run_reports(
+    record: RunRecord, json_path: str | os.PathLike[str], formats: Iterable[ReportFormat] = ()
+) -> list[Path]:
+    """As ``write_report_files``, for a run: the JSON streams entry by entry from the results,
+    so a large run's report is never built whole unless another format asks for it."""
+    entries = (r.to_entry() for r in record.results)
+    written = write_atomic(json_path, chunks(record.report_head(), entries))
+    return [written, *_write_formats(record.to_report, json_path, formats)]
+
+
+def _write_formats(
+    report: Callable[[], Mapping[str, Any]],
+    json_path: str | os.PathLike[str],
+    formats: Iterable[ReportFormat],
+) -> list[Path]:
+    formats = list(formats)
+    if not formats:
+        return []
+    data = report()
     stem = report_stem(json_path)
-    for fmt in formats:
-        written.append(write_atomic(stem.with_name(stem.name + fmt.suffix), render(report, fmt)))
-    return written
+    return [write_atomic(stem.with_name(stem.name + f.suffix), render(data, f)) for f in formats]

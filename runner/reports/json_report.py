@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,11 +45,29 @@ TARGET_KEYS: Final = (
 
 
 def dumps(report: Mapping[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    head = {k: v for k, v in report.items() if k != "targets"}
+    return "".join(chunks(head, report.get("targets", ())))
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` so that ``path`` holds either its old content or all of the new one.
+def chunks(head: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The report as text, piece by piece: the head indented, then one line per target.
+
+    One compact line per target keeps the file readable with grep and diff, lets json use its C
+    encoder (``indent`` forces the pure-Python one), and, streamed, never holds a 100,000-target
+    report in memory twice.
+    """
+    text = json.dumps({**head, "targets": []}, indent=2, ensure_ascii=False)
+    opening, _, _ = text.rpartition("[]")
+    yield opening + "["
+    first = True
+    for entry in entries:
+        yield ("\n    " if first else ",\n    ") + json.dumps(entry, ensure_ascii=False)
+        first = False
+    yield "]\n}\n" if first else "\n  ]\n}\n"
+
+
+def write_atomic(path: str | os.PathLike[str], text: str | Iterable[str]) -> Path:
+    """Write ``text`` (or its chunks) so ``path`` holds either its old content or all the new.
 
     The temporary file sits in the same directory (``os.replace`` is atomic only within one file
     system) and is created with ``os.open`` so the usual umask applies, unlike ``mkstemp``'s 0600.
@@ -60,7 +78,10 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            if isinstance(text, str):
+                f.write(text)
+            else:
+                f.writelines(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

@@ -419,3 +419,22 @@ def test_markdown_without_failures_and_aborted() -> None:
     facts = md_facts(text)
     assert facts["Stopped early"] == "interrupted: SIGTERM \\| second"
     assert facts["Outcome"] == "exit code 3: stopped early: interrupted by a signal"
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_streamed_run_report_is_the_same_report_one_line_per_target(
+    tmp_path: Path, empty: bool
+) -> None:
+    import dataclasses
+
+    from runner.reports import write_run_reports
+
+    record = make_record()
+    if empty:
+        record = dataclasses.replace(record, results=())
+    paths = write_run_reports(record, tmp_path / "run.json", [ReportFormat.CSV])
+    text = (tmp_path / "run.json").read_text()
+    assert json.loads(text) == json.loads(json.dumps(record.to_report()))
+    target_lines = [line for line in text.splitlines() if line.startswith("    {")]
+    assert len(target_lines) == len(record.results)
+    assert [p.name for p in paths] == ["run.json", "run.csv"]
