@@ -11,8 +11,14 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AsyncExitStack, ExitStack, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import (
+    AbstractContextManager,
+    AsyncExitStack,
+    ExitStack,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass
 
 import anyio
@@ -32,7 +38,7 @@ from .config import (
     merge_settings,
 )
 from .discovery import discover
-from .engine import Engine
+from .engine import Engine, NotStarted
 from .errors import ConfirmationRefused, DiscoveryError, Interrupted, StopRun, UsageError
 from .events import Fanout, RunObserver
 from .journal import JournalObserver, JournalWriter, read_journal
@@ -111,32 +117,42 @@ async def execute(
 
     Raises a RunnerError (exit 2, nothing revoked) for anything refused before the first DELETE.
     """
-    started = time.time()
-    prep = prepare(req, env, started)
-    for w in prep.plan.warnings:
-        warn(w)
-    with ExitStack() as files:
-        skip: dict[tuple[str, str], TargetResult] = {}
-        if prep.journal_path is not None:
-            files.enter_context(
-                acquire_run_locks(
-                    req.plan_path, prep.journal_path, journal_must_exist=req.resume is not None
+    # Signals are ours from the start until the report is written: one that comes before the
+    # pool reaches the watcher once it starts (nothing sent, exit 2); one that comes after the
+    # pool must not cut the journal's last sync or the report (Python's default SIGINT handler
+    # would raise KeyboardInterrupt in the middle of either, and SIGTERM's would end the process).
+    held: AbstractContextManager[AsyncIterator[signal.Signals] | None] = (
+        anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+        if handle_signals
+        else nullcontext()
+    )
+    with held as signals:
+        started = time.time()
+        prep = prepare(req, env, started)
+        for w in prep.plan.warnings:
+            warn(w)
+        with ExitStack() as files:
+            skip: dict[tuple[str, str], TargetResult] = {}
+            if prep.journal_path is not None:
+                files.enter_context(
+                    acquire_run_locks(
+                        req.plan_path, prep.journal_path, journal_must_exist=req.resume is not None
+                    )
                 )
-            )
-            # Read before anything is sent: a journal of another plan, or one past repair, is
-            # refused now; a resumed one tells what to skip.
-            if req.resume is not None or _nonempty(prep.journal_path):
-                state = read_journal(prep.journal_path, prep.plan.sha256)
-                for w in state.warnings:
-                    warn(w)
-                if req.resume is not None:
-                    skip = {k: state.results[k] for k in state.revoked}
-        with _single_errors():
-            record = await _network_phase(
-                req, prep, started, Fanout([observer]), skip, confirm, warn, files, handle_signals
-            )
-    write_report_files(record.to_report(), prep.report_path, parse_formats(req.formats))
-    observer.run_finished(record)
+                # Read before anything is sent: a journal of another plan, or one past repair,
+                # is refused now; a resumed one tells what to skip.
+                if req.resume is not None or _nonempty(prep.journal_path):
+                    state = read_journal(prep.journal_path, prep.plan.sha256)
+                    for w in state.warnings:
+                        warn(w)
+                    if req.resume is not None:
+                        skip = {k: state.results[k] for k in state.revoked}
+            with _single_errors():
+                record = await _network_phase(
+                    req, prep, started, Fanout([observer]), skip, confirm, warn, files, signals
+                )
+        write_report_files(record.to_report(), prep.report_path, parse_formats(req.formats))
+        observer.run_finished(record)
     return record
 
 
@@ -149,10 +165,10 @@ async def _network_phase(
     confirm: Confirm | None,
     warn: Callable[[str], None],
     files: ExitStack,
-    handle_signals: bool,
+    signals: AsyncIterator[signal.Signals] | None,
 ) -> RunRecord:
     settings = prep.settings
-    pacer = Pacer(settings.rate)
+    pacer = _GatedPacer(settings.rate)
     auth = make_auth(prep.credentials, prep.base_url) if prep.credentials else None
     async with AsyncExitStack() as stack:
         transport = await stack.enter_async_context(
@@ -186,24 +202,29 @@ async def _network_phase(
             concurrency=settings.concurrency,
             max_attempts=settings.max_attempts,
             observer=fanout,
+            on_stop=pacer.close,
         )
         targets: list[Target] = []
         results: list[TargetResult] = []
         aborted: Aborted | None = None
         before_pool = anyio.CancelScope()
         async with anyio.create_task_group() as tg:
-            if handle_signals:
-                tg.start_soon(_watch_signals, engine, before_pool)
+            if signals is not None:
+                tg.start_soon(_watch_signals, signals, engine, before_pool)
             with before_pool:
                 try:
                     targets = await _resolve_targets(prep, client, settings, warn)
                 except StopRun as exc:
                     aborted = Aborted(exc.reason, exc.detail)
+                except NotStarted:
+                    pass  # a signal closed the pacer under discovery: handled just below
                 pending = [t for t in targets if t.key not in skip]
                 asks = not (req.dry_run or req.assume_yes or aborted or not pending)
                 if asks and not await _confirmed(confirm, pending):
                     raise ConfirmationRefused("not confirmed: nothing was revoked")
-            if before_pool.cancelled_caught:
+            # cancel_called, not cancelled_caught: discovery may have ended (NotStarted) without
+            # reaching another checkpoint.
+            if before_pool.cancel_called:
                 raise Interrupted("interrupted before any revocation was sent: nothing was revoked")
             fanout.run_started(len(targets), settings, req.dry_run)
             for t in targets:
@@ -271,6 +292,36 @@ async def _resolve_targets(
     return targets
 
 
+class _GatedPacer(Pacer):
+    """The run's pacer, closed when the run stops (a signal, credentials or API version refused).
+
+    A worker waiting for its slot has sent nothing: once the run stops it must not send at all
+    (SPEC: "no new target starts"). ``acquire`` then raises NotStarted, which the engine reports
+    as not_attempted, or, for a retry, as the failure before it.
+    """
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.closed = False
+        self._waiting: set[anyio.CancelScope] = set()
+
+    def close(self) -> None:
+        self.closed = True
+        for scope in self._waiting:
+            scope.cancel()
+
+    async def acquire(self) -> None:
+        if not self.closed:
+            with anyio.CancelScope() as scope:
+                self._waiting.add(scope)
+                try:
+                    await super().acquire()
+                finally:
+                    self._waiting.discard(scope)
+        if self.closed:
+            raise NotStarted("the run is stopping: request not sent")
+
+
 def _nonempty(path: str) -> bool:
     try:
         return os.path.getsize(path) > 0
@@ -313,19 +364,20 @@ def _skipped(target: Target, recorded: TargetResult, journal: str | None) -> Tar
     )
 
 
-async def _watch_signals(engine: Engine, before_pool: anyio.CancelScope) -> None:
+async def _watch_signals(
+    signals: AsyncIterator[signal.Signals], engine: Engine, before_pool: anyio.CancelScope
+) -> None:
     """First SIGINT/SIGTERM: stop taking targets, give in-flight ones a grace period.
     A second signal, or the grace period's end, cuts what is still in flight."""
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with anyio.create_task_group() as tg:
-            async for signum in signals:
-                if engine.stopping:
-                    engine.cancel_in_flight()
-                    continue
-                name = signal.Signals(signum).name
-                engine.stop(Aborted(AbortReason.INTERRUPTED, f"{name} received"))
-                before_pool.cancel()
-                tg.start_soon(_cut_after_grace, engine)
+    async with anyio.create_task_group() as tg:
+        async for signum in signals:
+            if engine.stopping:
+                engine.cancel_in_flight()
+                continue
+            name = signal.Signals(signum).name
+            engine.stop(Aborted(AbortReason.INTERRUPTED, f"{name} received"))
+            before_pool.cancel()
+            tg.start_soon(_cut_after_grace, engine)
 
 
 async def _cut_after_grace(engine: Engine) -> None:

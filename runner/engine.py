@@ -27,6 +27,11 @@ class _Stopping(Exception):
     """The run is stopping: no further attempt for this target."""
 
 
+class NotStarted(Exception):
+    """Raised by whatever gates requests (the run's pacer) once the run is stopping: this
+    attempt's request was never sent, so it must not count as one."""
+
+
 @dataclass(frozen=True, slots=True)
 class PoolResult:
     results: list[TargetResult]
@@ -41,8 +46,10 @@ class Engine:
         concurrency: int,
         max_attempts: int,
         observer: RunObserver,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._revoke_once = revoke_once
+        self._on_stop = on_stop
         self._concurrency = concurrency
         self._max_attempts = max_attempts
         self._observer = observer
@@ -56,7 +63,12 @@ class Engine:
         """No new target starts; targets in flight finish their current attempt."""
         if self._aborted is None:
             self._aborted = aborted
-        self._stop.set()
+        if not self._stop.is_set():
+            self._stop.set()
+            # Workers waiting for a pacer slot have sent nothing yet: ``on_stop`` must keep them
+            # from sending (they raise NotStarted), or a stopped run would go on revoking.
+            if self._on_stop is not None:
+                self._on_stop()
 
     def cancel_in_flight(self) -> None:
         """Cut requests still in flight (a second signal, or the grace period's end)."""
@@ -143,8 +155,11 @@ class Engine:
                     except AttemptFailed as exc:
                         last_failure = exc
                         raise
-        except _Stopping:
-            settle(result(Outcome.FAILED, last_failure))
+        except (_Stopping, NotStarted):
+            if history:
+                settle(result(Outcome.FAILED, last_failure))
+            else:
+                settle(TargetResult(target=target, outcome=Outcome.NOT_ATTEMPTED))
         except StopRun as exc:
             self.stop(Aborted(exc.reason, exc.detail))
             settle(result(Outcome.FAILED, exc))
