@@ -57,7 +57,7 @@ from .model import (
 )
 from .pacing import Pacer
 from .plan import load_plan
-from .reports import parse_formats, write_report_files
+from .reports import parse_formats, write_run_reports
 
 MAX_TARGETS = 100_000
 GRACE_SECONDS = 5.0
@@ -151,7 +151,7 @@ async def execute(
                 record = await _network_phase(
                     req, prep, started, Fanout([observer]), skip, confirm, warn, files, signals
                 )
-        write_report_files(record.to_report(), prep.report_path, parse_formats(req.formats))
+        write_run_reports(record, prep.report_path, parse_formats(req.formats))
         observer.run_finished(record)
     return record
 

@@ -27,7 +27,7 @@ async def discover(
     failures: dict[str, str] = {}
     for fed in dict.fromkeys(federation_ids):
         try:
-            found[fed] = await _list_all(client, fed, max_attempts)
+            found[fed] = await _list_all(client, fed, max_attempts, max_targets)
         except StopRun:
             raise
         except AttemptFailed as exc:
@@ -42,16 +42,21 @@ async def discover(
     return found
 
 
-async def _list_all(client: AtlasClient, fed: str, max_attempts: int) -> list[Target]:
+async def _list_all(
+    client: AtlasClient, fed: str, max_attempts: int, max_targets: int
+) -> list[Target]:
     targets: list[Target] = []
     history: list[Attempt] = []
-    page, more = 1, True
+    page_num, seen, more = 1, 0, True
     while more:
         async for attempt in retry_policy(max_attempts, sleep=anyio.sleep):
             with attempt:
-                items, more = await client.list_oidc_page(fed, page, history.append)
-        targets.extend(items)
-        page += 1
+                page = await client.list_oidc_page(fed, page_num, history.append)
+        targets.extend(page.targets)
+        seen += page.items
+        # A server whose totalCount never comes true must not keep us paging forever.
+        more = page.more_after(seen) and seen <= max_targets
+        page_num += 1
     return targets
 
 

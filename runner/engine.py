@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from .errors import AttemptFailed, StopRun
+from .errors import AttemptFailed, Retryable, StopRun
 from .events import RunObserver
 from .model import Aborted, Attempt, Outcome, Target, TargetResult
 from .retrying import retry_policy
@@ -140,24 +140,21 @@ class Engine:
                 finished_at=time.time(),
             )
 
-        last_failure: AttemptFailed | None = None
+        failures: list[AttemptFailed] = []  # the last is what a stopped target reports
         try:
-            async for attempt in retry_policy(
-                self._max_attempts,
-                stopping=self._stop.is_set,
-                sleep=self._interruptible_sleep,
-            ):
-                with attempt:
-                    if history and self._stop.is_set():
-                        raise _Stopping
-                    try:
-                        await self._revoke_once(target, record)
-                    except AttemptFailed as exc:
-                        last_failure = exc
-                        raise
+            # Most targets need one attempt: make it outside the retry machinery, whose
+            # bookkeeping would otherwise cost more CPU than the request itself.
+            first: Retryable | None = None
+            try:
+                await self._revoke_once(target, record)
+            except Retryable as exc:
+                first = exc
+            if first is not None:
+                failures.append(first)
+                await self._retry(target, record, first, failures)
         except (_Stopping, NotStarted):
             if history:
-                settle(result(Outcome.FAILED, last_failure))
+                settle(result(Outcome.FAILED, failures[-1] if failures else None))
             else:
                 settle(TargetResult(target=target, outcome=Outcome.NOT_ATTEMPTED))
         except StopRun as exc:
@@ -175,3 +172,28 @@ class Engine:
             raise
         else:
             settle(result(Outcome.REVOKED))
+
+    async def _retry(
+        self,
+        target: Target,
+        record: Callable[[Attempt], None],
+        first: Retryable,
+        failures: list[AttemptFailed],
+    ) -> None:
+        """Attempts 2..N under the retry policy; attempt 1 (``first``) already failed."""
+        replay: Retryable | None = first
+        async for attempt in retry_policy(
+            self._max_attempts, stopping=self._stop.is_set, sleep=self._interruptible_sleep
+        ):
+            with attempt:
+                if replay is not None:
+                    # Let the policy count attempt 1 and compute the wait after it.
+                    failure, replay = replay, None
+                    raise failure
+                if self._stop.is_set():
+                    raise _Stopping
+                try:
+                    await self._revoke_once(target, record)
+                except AttemptFailed as exc:
+                    failures.append(exc)
+                    raise

@@ -41,10 +41,14 @@ _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 Key = tuple[str, str]
 
 
+# ASCII escapes keep every line valid UTF-8 whatever a server's detail text held; JSON escapes
+# newlines inside strings, so one entry is always one line. One encoder for every line:
+# json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(obj: Mapping[str, Any]) -> bytes:
-    # ASCII escapes keep every line valid UTF-8 whatever a server's detail text held; JSON escapes
-    # newlines inside strings, so one entry is always one line.
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("ascii") + b"\n"
+    return _ENCODER.encode(obj).encode("ascii") + b"\n"
 
 
 def _short(sha: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from ..errors import Rejected, Retryable, StopRun, TransportError
@@ -27,6 +28,25 @@ LIST_PAGE_SIZE = 500
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 API_VERSION_STATUSES = frozenset({406, 410})
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    targets: list[Target]
+    items: int  # entries on the page, OIDC or not
+    total: int | None  # totalCount, where the answer says it
+
+    def more_after(self, seen: int) -> bool:
+        """Whether another page follows, ``seen`` items being listed so far (this page's too).
+
+        totalCount decides where given (a server may serve fewer per page than asked); without
+        it, only a full page means there may be more.
+        """
+        if self.items == 0:
+            return False
+        if self.total is not None:
+            return seen < self.total
+        return self.items >= LIST_PAGE_SIZE
 
 
 def media_type(api_version: str) -> str:
@@ -64,8 +84,8 @@ class AtlasClient:
 
     async def list_oidc_page(
         self, federation_id: str, page: int, record: Callable[[Attempt], None]
-    ) -> tuple[list[Target], bool]:
-        """One page of a federation's OIDC IdPs, WORKFORCE and WORKLOAD; and whether more follow.
+    ) -> ListPage:
+        """One page of a federation's OIDC IdPs, WORKFORCE and WORKLOAD.
 
         The list returns only SAML, and only WORKFORCE, unless told otherwise: say both.
         """
@@ -100,9 +120,7 @@ class AtlasClient:
         bad = [t.identity_provider_id for t in found if not HEX24.match(t.identity_provider_id)]
         if bad:
             raise Rejected(status=200, detail=f"the list holds malformed IdP ids: {bad[:3]}")
-        seen_so_far = (page - 1) * LIST_PAGE_SIZE + len(items)
-        more = len(items) == LIST_PAGE_SIZE and (not isinstance(total, int) or seen_so_far < total)
-        return found, more
+        return ListPage(found, len(items), total if isinstance(total, int) else None)
 
     async def _send(
         self,
