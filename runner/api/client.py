@@ -11,7 +11,6 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from ..errors import Rejected, Retryable, StopRun, TransportError
 from ..model import HEX24, AbortReason, Attempt, AttemptError, Target
@@ -74,8 +73,9 @@ class AtlasClient:
         self._on_rate = on_rate
 
     async def revoke_once(self, target: Target, record: Callable[[Attempt], None]) -> None:
+        # Ids are 24 lowercase hex characters (the plan and discovery check): nothing to quote.
         url = self._base + REVOKE_PATH.format(
-            fed=quote(target.federation_settings_id), idp=quote(target.identity_provider_id)
+            fed=target.federation_settings_id, idp=target.identity_provider_id
         )
         resp = await self._send("DELETE", url, self._accept, record)
         if 200 <= resp.status < 300:
@@ -89,7 +89,7 @@ class AtlasClient:
 
         The list returns only SAML, and only WORKFORCE, unless told otherwise: say both.
         """
-        url = self._base + LIST_PATH.format(fed=quote(federation_id))
+        url = self._base + LIST_PATH.format(fed=federation_id)
         params = [
             ("protocol", "OIDC"),
             ("idpType", "WORKFORCE"),
@@ -135,8 +135,15 @@ class AtlasClient:
             # Credentials after the pacer's wait, which can be long: a token taken before it
             # could expire on the way.
             await self._pacer.acquire()
-            headers, credential = await self._auth.authorize()
-            resp = await self._exchange(method, url, {**headers, "Accept": accept}, record, params)
+            self._pacer.started()
+            answer: Response | None = None
+            try:
+                headers, credential = await self._auth.authorize()
+                resp = answer = await self._exchange(
+                    method, url, {**headers, "Accept": accept}, record, params
+                )
+            finally:
+                self._pacer.ended(answer.headers if answer is not None else None)
             if resp.status != 401:
                 return resp
             if repeat == 0 and await self._auth.unauthorized(credential):

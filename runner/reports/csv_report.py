@@ -8,20 +8,10 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-COLUMNS: Final = (
-    "federationSettingsId",
-    "identityProviderId",
-    "label",
-    "outcome",
-    "httpStatus",
-    "errorCode",
-    "detail",
-    "attempts",
-    "startedAt",
-    "finishedAt",
-    "durationMs",
-    "history",
-)
+from .json_report import TARGET_KEYS
+
+# The report's target keys, in the report's order: one column each.
+COLUMNS: Final = TARGET_KEYS
 
 
 def _cell(key: str, value: Any) -> str:
