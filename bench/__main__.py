@@ -6,15 +6,16 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import bucket, rate, resources, throughput, versus_curl
+from . import bucket, journal_overhead, rate, resources, throughput, versus_curl
 from ._common import ROUNDS, VERDICTS, machine, say
 
-BENCHMARKS: dict[str, Callable[[], None]] = {
+BENCHMARKS: dict[str, Callable[[], object]] = {
     "throughput": throughput.main,
     "curl": versus_curl.main,
     "bucket": bucket.main,
     "rate": rate.main,
     "resources": resources.main,
+    "journal": journal_overhead.main,
 }
 
 
