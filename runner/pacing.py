@@ -9,6 +9,13 @@ Slots are reserved ahead, so callers that wake late (a busy event loop) would st
 crowd one second with more than rate + 1 starts; ``hold`` keeps the last rate + 1 actual starts
 and delays a start until the oldest of them is a second old. That caps every window without
 moving the schedule, so the long-run pace stays exact.
+
+``Credit`` listens to the server: Atlas answers carry ``Ratelimit-Remaining`` (the simulator's is
+the whole tokens left in its bucket: the requests it would take right now). Never having more
+requests in flight than the last answer said remain keeps a burst from overrunning a bucket whose
+refill rate the client does not know yet (only a 429's body names it). Before any answer the
+credit is one request, so the first wave cannot overrun either; a server that never sends the
+header costs that one round trip.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 
@@ -61,8 +68,63 @@ class Schedule:
         return True
 
 
+RATELIMIT_REMAINING = "Ratelimit-Remaining"
+
+
+def parse_remaining(value: str | None) -> int | None:
+    """``Ratelimit-Remaining`` as a count; None when absent or not a plain non-negative integer."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not (0 < len(value) <= 12 and value.isascii() and value.isdigit()):
+        return None
+    return int(value)
+
+
+class Credit:
+    """The pure in-flight cap: at most the last answer's ``Ratelimit-Remaining`` in flight.
+
+    Requests still in flight when an answer says ``n`` remain may not have reached the server
+    yet, so they count against ``n``: starting only while ``in_flight < n`` cannot overrun the
+    bucket (other clients of the same key aside). With nothing in flight one request may always
+    start, whatever the credit says, so the run never stalls: when the bucket is empty that
+    request is the probe whose 429 names the refill rate and the pause. An answer without a
+    readable header leaves the credit as it was; before the first answer (with or without the
+    header) only the probe goes, and answers that never carry the header lift every cap.
+    """
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.remaining: int | None = None
+        self.heard = False
+
+    def may_start(self) -> bool:
+        if self.in_flight == 0:
+            return True
+        if not self.heard:
+            return False
+        return self.remaining is None or self.in_flight < self.remaining
+
+    def start(self) -> None:
+        self.in_flight += 1
+
+    def end(self, remaining: str | None, *, answered: bool) -> None:
+        """A request ended: with an answer (and its ``Ratelimit-Remaining``, if any) or none."""
+        self.in_flight = max(self.in_flight - 1, 0)
+        if answered:
+            self.heard = True
+            count = parse_remaining(remaining)
+            if count is not None:
+                self.remaining = count
+
+
 class Pacer:
-    """Shared by every worker: ``await pacer.acquire()`` before each API request."""
+    """Shared by every worker: ``await pacer.acquire()`` before each API request.
+
+    Right after ``acquire`` returns, with no ``await`` in between (the credit was checked in the
+    same step), the caller says ``started()``, and ``ended(headers)`` once the request is over,
+    whatever happened (``None``: no answer).
+    """
 
     def __init__(
         self,
@@ -72,8 +134,10 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         self.schedule = Schedule(rate)
+        self.credit = Credit()
         self._clock = clock
         self._sleep = sleep
+        self._ended: anyio.Event | None = None  # set by the next ``ended``: credit may be back
 
     @property
     def rate(self) -> float:
@@ -81,15 +145,35 @@ class Pacer:
 
     async def acquire(self) -> None:
         while True:
+            while not self.credit.may_start():
+                if self._ended is None:
+                    self._ended = anyio.Event()
+                await self._ended.wait()
             wait = self.schedule.reserve(self._clock())
             if wait > 0:
                 await self._sleep(wait)
             # A pause that began while we slept voids the slot we held: queue again behind it.
             if self._clock() < self.schedule.paused_until:
                 continue
-            while (hold := self.schedule.hold(self._clock())) > 0:
+            # Credit and hold are checked in one step, and hold records the start only when it
+            # lets it go: a start refused for credit must not fill the window and hold others.
+            while self.credit.may_start() and self._clock() >= self.schedule.paused_until:
+                hold = self.schedule.hold(self._clock())
+                if hold == 0:
+                    return
                 await self._sleep(hold)
-            return
+            # Others spent the credit, or a pause began, while we slept: the slot is lost.
+
+    def started(self) -> None:
+        self.credit.start()
+
+    def ended(self, headers: Mapping[str, str] | None) -> None:
+        # The transport's headers are aiohttp's, whose ``get`` ignores case.
+        remaining = headers.get(RATELIMIT_REMAINING) if headers is not None else None
+        self.credit.end(remaining, answered=headers is not None)
+        if self._ended is not None:
+            self._ended.set()
+            self._ended = None
 
     def pause_for(self, seconds: float) -> float:
         """Hold every new request for ``seconds``; returns the monotonic end of the pause."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from runner.pacing import Pacer, Schedule
+from runner.pacing import Credit, Pacer, Schedule, parse_remaining
 
 
 def starts(schedule: Schedule, n: int, now: float = 0.0) -> list[float]:
@@ -107,3 +107,119 @@ def test_late_callers_do_not_crowd_a_second() -> None:
 def test_hold_never_delays_starts_on_schedule() -> None:
     s = Schedule(50)
     assert all(s.hold(t) == 0 for t in starts(s, 200))
+
+
+# ---- Credit: Ratelimit-Remaining caps the requests in flight ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("19", 19),
+        (" 0 ", 0),
+        ("300", 300),
+        (None, None),
+        ("", None),
+        ("-1", None),
+        ("1.5", None),
+        ("abc", None),
+        ("²", None),  # a Unicode digit, not a count
+        ("9" * 40, None),
+    ],
+)
+def test_parse_remaining(value: str | None, expected: int | None) -> None:
+    assert parse_remaining(value) == expected
+
+
+# Each row: the events so far, then whether one more request may start. Events: "s" a start,
+# an int or str the end of a request whose answer said that Remaining ("-" : answered without
+# the header, "x": no answer at all).
+Event = str | int
+
+
+def replay(events: list[Event]) -> Credit:
+    c = Credit()
+    for e in events:
+        if e == "s":
+            assert c.may_start(), f"a start the credit refused, in {events}"
+            c.start()
+        elif e == "x":
+            c.end(None, answered=False)
+        elif e == "-":
+            c.end(None, answered=True)
+        else:
+            c.end(str(e), answered=True)
+    return c
+
+
+@pytest.mark.parametrize(
+    ("events", "may_start"),
+    [
+        ([], True),  # the first request: nothing in flight
+        (["s"], False),  # before any answer, only that one
+        (["s", "x"], True),  # no answer: it is still the probe's turn
+        (["s", "x", "s"], False),
+        (["s", 19], True),
+        (["s", 19] + ["s"] * 18, True),  # 18 in flight < 19 remaining
+        (["s", 19] + ["s"] * 19, False),  # 19 in flight: all the bucket holds
+        (["s", 19, "s", "s", 0], False),  # the bucket is empty and one is still in flight
+        (["s", 19, "s", "s", 0, 0], True),  # nothing in flight: the probe, never a stall
+        (["s", 0, "s"], False),  # one probe at a time
+        (["s", 2, "s", "s", "x"], True),  # a lost answer frees its place, keeps the credit
+        (["s", 2, "s", "s", "-"], True),  # an answer without the header: the same
+        (["s", 2, "s", "s", "-", "s"], False),  # ... and the old credit still caps
+        (["s", 1, "s", "junk"], True),  # a malformed header is ignored
+        (["s", "-"] + ["s"] * 64, True),  # a server without the header: no cap at all
+        (["s", 5, "s", "s", "s", 300], True),  # a later, larger answer reopens
+    ],
+)
+def test_credit(events: list[Event], may_start: bool) -> None:
+    assert replay(events).may_start() is may_start
+
+
+def test_credit_in_flight_never_goes_negative() -> None:
+    c = Credit()
+    c.end("3", answered=True)
+    assert c.in_flight == 0
+    assert c.may_start()
+
+
+def test_a_request_waiting_for_credit_starts_when_an_answer_frees_it() -> None:
+    order: list[str] = []
+
+    async def go() -> None:
+        pacer = Pacer(0)
+
+        async def worker(name: str) -> None:
+            await pacer.acquire()
+            pacer.started()
+            order.append(f"start {name}")
+
+        await worker("probe")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(worker, "a")
+            tg.start_soon(worker, "b")
+            await anyio.wait_all_tasks_blocked()
+            assert order == ["start probe"]  # no answer yet: nothing else goes
+            pacer.ended({"Ratelimit-Remaining": "1"})
+            await anyio.wait_all_tasks_blocked()
+            assert order == ["start probe", "start a"]  # one remains: one goes
+            pacer.ended({"Ratelimit-Remaining": "5"})
+        assert order == ["start probe", "start a", "start b"]
+
+    anyio.run(go)
+
+
+def test_a_request_cancelled_while_waiting_for_credit_takes_none() -> None:
+    async def go() -> None:
+        pacer = Pacer(0)
+        await pacer.acquire()
+        pacer.started()
+        with anyio.move_on_after(0.05) as scope:  # as the run's pacer does when the run stops
+            await pacer.acquire()
+        assert scope.cancelled_caught
+        assert pacer.credit.in_flight == 1
+        pacer.ended(None)
+        assert pacer.credit.in_flight == 0 and pacer.credit.may_start()
+
+    anyio.run(go)
