@@ -38,8 +38,15 @@ from .config import (
     merge_settings,
 )
 from .discovery import discover
-from .engine import Engine, NotStarted
-from .errors import ConfirmationRefused, DiscoveryError, Interrupted, StopRun, UsageError
+from .engine import Engine
+from .errors import (
+    ConfirmationRefused,
+    DiscoveryError,
+    Interrupted,
+    NotStarted,
+    StopRun,
+    UsageError,
+)
 from .events import Fanout, RunObserver
 from .journal import JournalObserver, JournalWriter, read_journal
 from .locks import acquire_run_locks
@@ -168,7 +175,7 @@ async def _network_phase(
     signals: AsyncIterator[signal.Signals] | None,
 ) -> RunRecord:
     settings = prep.settings
-    pacer = _GatedPacer(settings.rate)
+    pacer = Pacer(settings.rate)
     auth = make_auth(prep.credentials, prep.base_url) if prep.credentials else None
     async with AsyncExitStack() as stack:
         transport = await stack.enter_async_context(
@@ -290,36 +297,6 @@ async def _resolve_targets(
             "nothing was revoked"
         )
     return targets
-
-
-class _GatedPacer(Pacer):
-    """The run's pacer, closed when the run stops (a signal, credentials or API version refused).
-
-    A worker waiting for its slot has sent nothing: once the run stops it must not send at all
-    (SPEC: "no new target starts"). ``acquire`` then raises NotStarted, which the engine reports
-    as not_attempted, or, for a retry, as the failure before it.
-    """
-
-    def __init__(self, rate: float) -> None:
-        super().__init__(rate)
-        self.closed = False
-        self._waiting: set[anyio.CancelScope] = set()
-
-    def close(self) -> None:
-        self.closed = True
-        for scope in self._waiting:
-            scope.cancel()
-
-    async def acquire(self) -> None:
-        if not self.closed:
-            with anyio.CancelScope() as scope:
-                self._waiting.add(scope)
-                try:
-                    await super().acquire()
-                finally:
-                    self._waiting.discard(scope)
-        if self.closed:
-            raise NotStarted("the run is stopping: request not sent")
 
 
 def _nonempty(path: str) -> bool:

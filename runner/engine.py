@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from .errors import AttemptFailed, Retryable, StopRun
+from .errors import AttemptFailed, NotStarted, Retryable, StopRun
 from .events import RunObserver
 from .model import Aborted, Attempt, Outcome, Target, TargetResult
 from .retrying import retry_policy
@@ -25,11 +25,6 @@ RevokeOnce = Callable[[Target, Callable[[Attempt], None]], Awaitable[None]]
 
 class _Stopping(Exception):
     """The run is stopping: no further attempt for this target."""
-
-
-class NotStarted(Exception):
-    """Raised by whatever gates requests (the run's pacer) once the run is stopping: this
-    attempt's request was never sent, so it must not count as one."""
 
 
 @dataclass(frozen=True, slots=True)

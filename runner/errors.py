@@ -79,6 +79,11 @@ class Interrupted(RunnerError):
     pass
 
 
+class NotStarted(Exception):
+    """The run's pacer was closed (the run is stopping) before this request was sent, so it
+    must not count as an attempt."""
+
+
 class TransportError(Exception):
     """No HTTP answer for one attempt."""
 

@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 
+from .errors import NotStarted
+
 
 class Schedule:
     """The pure core: ``reserve(now)`` returns how long the caller must wait for its slot."""
@@ -138,20 +140,35 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._ended: anyio.Event | None = None  # set by the next ``ended``: credit may be back
+        self.closed = False
+        self._waiting: set[anyio.CancelScope] = set()
 
     @property
     def rate(self) -> float:
         return self.schedule.rate
 
+    def close(self) -> None:
+        """The run is stopping: whoever waits for a slot, or comes for one, sends nothing.
+
+        A worker waiting here has sent nothing yet (SPEC: "no new target starts"): ``acquire``
+        raises NotStarted, which the engine reports as not_attempted, or, for a retry, as the
+        failure before it.
+        """
+        self.closed = True
+        for scope in self._waiting:
+            scope.cancel()
+
     async def acquire(self) -> None:
+        if self.closed:
+            raise NotStarted("the run is stopping: request not sent")
         while True:
             while not self.credit.may_start():
                 if self._ended is None:
                     self._ended = anyio.Event()
-                await self._ended.wait()
+                await self._wait(self._ended.wait())
             wait = self.schedule.reserve(self._clock())
             if wait > 0:
-                await self._sleep(wait)
+                await self._wait(self._sleep(wait))
             # A pause that began while we slept voids the slot we held: queue again behind it.
             if self._clock() < self.schedule.paused_until:
                 continue
@@ -161,8 +178,19 @@ class Pacer:
                 hold = self.schedule.hold(self._clock())
                 if hold == 0:
                     return
-                await self._sleep(hold)
+                await self._wait(self._sleep(hold))
             # Others spent the credit, or a pause began, while we slept: the slot is lost.
+
+    async def _wait(self, waiting: Awaitable[None]) -> None:
+        # Only a caller that has to wait pays for a cancel scope: at --rate 0 nobody does.
+        with anyio.CancelScope() as scope:
+            self._waiting.add(scope)
+            try:
+                await waiting
+            finally:
+                self._waiting.discard(scope)
+        if self.closed:
+            raise NotStarted("the run is stopping: request not sent")
 
     def started(self) -> None:
         self.credit.start()

@@ -223,3 +223,27 @@ def test_a_request_cancelled_while_waiting_for_credit_takes_none() -> None:
         assert pacer.credit.in_flight == 0 and pacer.credit.may_start()
 
     anyio.run(go)
+
+
+@pytest.mark.anyio
+async def test_close_turns_away_waiters_and_newcomers() -> None:
+    from runner.errors import NotStarted
+
+    pacer = Pacer(1.0)  # one start a second: the second caller has to wait
+    await pacer.acquire()
+    outcomes: list[str] = []
+
+    async def second() -> None:
+        try:
+            await pacer.acquire()
+            outcomes.append("sent")
+        except NotStarted:
+            outcomes.append("not started")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(second)
+        await anyio.sleep(0.05)
+        pacer.close()
+    assert outcomes == ["not started"]
+    with pytest.raises(NotStarted):
+        await pacer.acquire()
