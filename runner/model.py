@@ -332,7 +332,7 @@ def exit_code_for(summary: Summary, aborted: Aborted | None) -> int:
     return ExitCode.OK
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class RunRecord:
     """Everything the JSON report says about one run."""
 
@@ -347,6 +347,11 @@ class RunRecord:
     results: tuple[TargetResult, ...]
     aborted: Aborted | None = None
     tool_version: str = "0"
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio reprs a finished main task, result included, when the event
+        # loop closes; a full repr of 100,000 results took seconds.
+        return f"RunRecord(plan={self.plan_path!r}, {self.summary}, aborted={self.aborted})"
 
     @property
     def summary(self) -> Summary:
