@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  revoke-runner validate plan.yaml",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    v.add_argument("plan", metavar="PLAN")
+    v.add_argument("plan", metavar="PLAN", help="the YAML plan to check")
 
     r = sub.add_parser(
         "run",
@@ -96,17 +96,27 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=RUN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("plan", metavar="PLAN")
-    r.add_argument("--report", metavar="PATH", help="the JSON report (default: %(default)s)")
+    r.add_argument("plan", metavar="PLAN", help="the YAML plan of targets")
+    r.add_argument(
+        "--report", metavar="PATH", help="the JSON report (revoke-report-<UTC time>.json)"
+    )
     r.add_argument(
         "--format", metavar="FMT[,FMT]", default="", help="also write md, csv and/or junit"
     )
     r.add_argument("--journal", metavar="PATH", help="default: <report stem>.journal.jsonl")
     r.add_argument("--resume", metavar="JOURNAL", help="skip what JOURNAL records as revoked")
-    r.add_argument("--concurrency", type=_int_at_least(1), help="requests in flight (8)")
-    r.add_argument("--rate", type=_float_at_least(0), help="requests/s, 0 = unlimited (5)")
-    r.add_argument("--max-attempts", type=_int_at_least(1), help="per target, first incl. (5)")
-    r.add_argument("--timeout", type=_positive_float, help="seconds per HTTP attempt (30)")
+    r.add_argument(
+        "--concurrency", metavar="N", type=_int_at_least(1), help="requests in flight (8)"
+    )
+    r.add_argument(
+        "--rate", metavar="R", type=_float_at_least(0), help="requests/s, 0 = unlimited (5)"
+    )
+    r.add_argument(
+        "--max-attempts", metavar="N", type=_int_at_least(1), help="per target, first incl. (5)"
+    )
+    r.add_argument(
+        "--timeout", metavar="S", type=_positive_float, help="seconds per HTTP attempt (30)"
+    )
     r.add_argument("--base-url", metavar="URL", help="API root ($MONGODB_ATLAS_BASE_URL)")
     r.add_argument("--api-version", metavar="V", help="Accept header's version (2023-11-15)")
     r.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -114,7 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     out = r.add_mutually_exclusive_group()
     out.add_argument("--quiet", action="store_true", help="only failures and the summary")
     out.add_argument("--verbose", action="store_true", help="every attempt as it happens")
-    r.add_argument("--log-format", choices=("text", "json"), default="text")
+    r.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per event on stderr, for log shippers",
+    )
 
     rep = sub.add_parser(
         "report",
