@@ -95,11 +95,21 @@ def prepare(req: RunRequest, env: Mapping[str, str], now: float) -> Prepared:
     needs_network = not req.dry_run or plan.needs_discovery
     credentials = credentials_from(env) if needs_network else None
     report_path = req.report_path or default_report_path(now)
+    _check_writable_folder(report_path)
     if req.dry_run and req.resume:
         raise UsageError("--dry-run and --resume do not go together: a dry run revokes nothing")
     journal = None if req.dry_run else journal_path_for(report_path, req.journal_path, req.resume)
     ca_file = env.get("SSL_CERT_FILE") or None
     return Prepared(plan, settings, base_url, credentials, report_path, journal, ca_file)
+
+
+def _check_writable_folder(report_path: str) -> None:
+    """The report is written at the end, after revocations: find out now if it cannot be."""
+    folder = os.path.dirname(os.path.abspath(report_path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--report {report_path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--report {report_path}: the folder {folder} is not writable")
 
 
 def make_auth(credentials: Credentials, base_url: str) -> Auth:

@@ -234,3 +234,14 @@ def test_default_report_name_is_stamped_in_the_current_folder(
     assert len(reports) == 1
     assert reports[0].name[len("revoke-report-") :].endswith("Z.json")
     assert list(tmp_path.glob("revoke-report-*.journal.jsonl"))
+
+
+def test_a_report_that_could_not_be_written_is_refused_before_anything_is_sent(
+    tmp_path: Path, sim_thread: Simulator
+) -> None:
+    report = tmp_path / "missing-folder" / "r.json"
+    code, o = cli(
+        ["run", bulk_plan(tmp_path, 2), "--yes", "--report", str(report)], env=sim_thread.env()
+    )
+    assert code == 2 and "does not exist" in o.err
+    assert sim_thread.requests() == []
