@@ -60,7 +60,8 @@ def default_report_path(now: float) -> str:
 
 
 def report_stem(report_path: str) -> str:
-    return report_path[: -len(".json")] if report_path.endswith(".json") else report_path
+    """The report path without ``.json``: where the journal and the other formats go."""
+    return report_path[:-5] if report_path.lower().endswith(".json") else report_path
 
 
 def journal_path_for(report_path: str, journal: str | None, resume: str | None) -> str:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, assert_never
 
+from .. import config
 from ..errors import UsageError
 from ..model import RunRecord
 from . import csv_report, junit, markdown
@@ -80,8 +81,7 @@ def parse_formats(text: str | Iterable[str]) -> list[ReportFormat]:
 
 def report_stem(json_path: str | os.PathLike[str]) -> Path:
     """The report path without ``.json``: ``out/run.json`` -> ``out/run``."""
-    p = Path(json_path)
-    return p.with_name(p.name[:-5]) if p.name.lower().endswith(".json") else p
+    return Path(config.report_stem(os.fspath(json_path)))
 
 
 def write_report_files(
