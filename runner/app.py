@@ -103,6 +103,10 @@ def prepare(req: RunRequest, env: Mapping[str, str], now: float) -> Prepared:
     return Prepared(plan, settings, base_url, credentials, report_path, journal, ca_file)
 
 
+async def _no_client(target: Target, record: Callable[..., None]) -> None:
+    raise AssertionError("no API client: this run sends no request")
+
+
 def _check_writable_folder(report_path: str) -> None:
     """The report is written at the end, after revocations: find out now if it cannot be."""
     folder = os.path.dirname(os.path.abspath(report_path))
@@ -210,12 +214,9 @@ async def _network_phase(
                 on_rate=fanout.rate_changed,
             )
 
-        async def revoke_once(target: Target, record: Callable[..., None]) -> None:
-            assert client is not None
-            await client.revoke_once(target, record)
-
         engine = Engine(
-            revoke_once,
+            # Without credentials (a dry run of explicit targets) the pool never runs.
+            client.revoke_once if client is not None else _no_client,
             concurrency=settings.concurrency,
             max_attempts=settings.max_attempts,
             observer=fanout,
