@@ -16,6 +16,7 @@ import anyio
 
 from . import __version__
 from .app import execute
+from .collector import settings_for_a_run
 from .config import RunRequest, default_report_path, report_stem
 from .console import make_view
 from .errors import ConfirmationRefused, PlanError, RunnerError, UsageError
@@ -250,7 +251,8 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], stdin: TextIO, stderr
     def warn(message: str) -> None:
         print(f"warning: {message}", file=stderr)
 
-    record = anyio.run(lambda: execute(req, env=env, observer=view, confirm=confirm, warn=warn))
+    with settings_for_a_run():
+        record = anyio.run(lambda: execute(req, env=env, observer=view, confirm=confirm, warn=warn))
     return record.exit_code
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from . import jsonline
 from .errors import JournalError
 from .events import NullObserver
 from .model import HEX24, Outcome, TargetResult, rfc3339_ms
@@ -41,14 +42,8 @@ _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 Key = tuple[str, str]
 
 
-# ASCII escapes keep every line valid UTF-8 whatever a server's detail text held; JSON escapes
-# newlines inside strings, so one entry is always one line. One encoder for every line:
-# json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-
-
 def _dumps(obj: Mapping[str, Any]) -> bytes:
-    return _ENCODER.encode(obj).encode("ascii") + b"\n"
+    return jsonline.dumps(obj) + b"\n"
 
 
 def _short(sha: str) -> str:

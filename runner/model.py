@@ -52,8 +52,13 @@ class ExitCode:
 
 def rfc3339_ms(ts: float) -> str:
     """UTC, milliseconds, ``Z``: the report's one timestamp format."""
-    ms = int(ts * 1000)
-    return f"{_second_text(ms // 1000)}.{ms % 1000:03d}Z"
+    second, milli = divmod(int(ts * 1000), 1000)
+    return _second_text(second) + _MILLIS[milli]
+
+
+# A run writes three timestamps per target, twice (journal and report): every part of the text
+# is made once, the second by ``_second_text``, the fraction here.
+_MILLIS = tuple(f".{i:03d}Z" for i in range(1000))
 
 
 @functools.lru_cache(maxsize=64)
@@ -240,18 +245,18 @@ class TargetResult:
         return round(max(0.0, self.finished_at - self.started_at) * 1000, 1)
 
     def to_entry(self) -> dict[str, Any]:
-        t = self.target
+        t, started, finished = self.target, self.started_at, self.finished_at
         entry: dict[str, Any] = {
             "federationSettingsId": t.federation_settings_id,
             "identityProviderId": t.identity_provider_id,
             "label": t.label,
-            "outcome": str(self.outcome),
+            "outcome": self.outcome.value,
             "httpStatus": self.http_status,
             "errorCode": self.error_code,
             "detail": self.detail,
-            "attempts": self.attempts,
-            "startedAt": rfc3339_ms(self.started_at) if self.started_at is not None else None,
-            "finishedAt": rfc3339_ms(self.finished_at) if self.finished_at is not None else None,
+            "attempts": len(self.history),
+            "startedAt": rfc3339_ms(started) if started is not None else None,
+            "finishedAt": rfc3339_ms(finished) if finished is not None else None,
             "durationMs": self.duration_ms,
             "history": [a.to_dict() for a in self.history],
         }

@@ -13,12 +13,12 @@ import contextlib
 import contextvars
 import ssl
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse
+from yarl import URL
 
 from ..errors import ConnectionFailed, RequestTimeout, TransportError, UsageError
 from ..model import AttemptError
@@ -138,7 +138,7 @@ class Transport:
     async def request(
         self,
         method: str,
-        url: str,
+        url: str | URL,
         *,
         headers: Mapping[str, str] | None = None,
         params: Sequence[tuple[str, str]] | None = None,
@@ -173,15 +173,21 @@ class Transport:
             raise
 
 
-@contextmanager
-def recording() -> Iterator[SendLog]:
-    """Collect every send made by requests in this block (per task: a context variable)."""
-    log = SendLog()
-    token = _current_log.set(log)
-    try:
-        yield log
-    finally:
-        _current_log.reset(token)
+class recording:  # lower case: it reads as a function, ``with recording() as log``
+    """Collect every send made by requests in this block (per task: a context variable).
+
+    A class, not a generator-based context manager: it wraps every request of a run.
+    """
+
+    __slots__ = ("_log", "_token")
+
+    def __enter__(self) -> SendLog:
+        self._log = SendLog()
+        self._token = _current_log.set(self._log)
+        return self._log
+
+    def __exit__(self, *exc: object) -> None:
+        _current_log.reset(self._token)
 
 
 def _mark_failed(log: SendLog | None, sent_before: int, error: AttemptError) -> None:

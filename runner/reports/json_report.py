@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from .. import jsonline
 from ..errors import UsageError
 from ..model import SCHEMA_VERSION
 
@@ -61,7 +62,7 @@ def chunks(head: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> Ite
     yield opening + "["
     first = True
     for entry in entries:
-        yield ("\n    " if first else ",\n    ") + json.dumps(entry, ensure_ascii=False)
+        yield ("\n    " if first else ",\n    ") + jsonline.dumps(entry).decode("utf-8")
         first = False
     yield "]\n}\n" if first else "\n  ]\n}\n"
 
