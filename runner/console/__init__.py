@@ -7,16 +7,16 @@ plain lines otherwise (and with ``--quiet``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from ..errors import UsageError
 from ..events import RunObserver
 from ._text import result_line, summary_text
 from .jsonlines import JsonLines
-from .live import LiveView
 from .plain import PlainLines
+
+if TYPE_CHECKING:
+    from .live import LiveView
 
 __all__ = [
     "LOG_FORMATS",
@@ -57,7 +57,21 @@ def make_view(
             f"--log-format: unknown format {log_format!r}; choose from {', '.join(LOG_FORMATS)}"
         )
     if is_terminal and not quiet:
+        # rich is imported only for a terminal: a scheduled run never draws, and never waits
+        # for the import.
+        from rich.console import Console
+
+        from .live import LiveView
+
         return LiveView(
             Console(file=stream, force_terminal=True), verbose=verbose, report_paths=report_paths
         )
     return PlainLines(stream, quiet=quiet, verbose=verbose, report_paths=report_paths)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LiveView":
+        from .live import LiveView
+
+        return LiveView
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
