@@ -2,14 +2,18 @@
 
 The minimal server records when each DELETE arrives; the measured rate is (n - 1) / (last -
 first), and the busiest 1-second window is the most arrivals in any [t, t + 1 s) that starts at
-an arrival. Goals: within 2% of R, and no window over R + 1. Arrival times are the server's, so
-loopback jitter counts against the client.
+an arrival. Goals: within 2% of R, and no window over R + 1. The window is counted twice: over
+the starts the client recorded (each send's ``at`` in the report: what the client controls) and
+over the arrivals at the server (stricter: the way there, and the server's own lateness in
+reading its socket, count against the client).
 """
 
 from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import datetime
+from typing import Any
 
 from ._common import ROUNDS, Workdir, median, minimal_server, run_runner, runner_env, say, verdict
 
@@ -27,6 +31,12 @@ def busiest_window(times: list[float], width: float = 1.0) -> int:
     return best
 
 
+def client_starts(report: dict[str, Any]) -> list[float]:
+    return [
+        datetime.fromisoformat(h["at"]).timestamp() for t in report["targets"] for h in t["history"]
+    ]
+
+
 def main() -> None:
     say(
         f"\n[4] rate accuracy, concurrency {CONCURRENCY}, {ROUNDS} rounds per rate, "
@@ -38,11 +48,11 @@ def main() -> None:
             env = runner_env(srv.url)
             for rate, count in CASES:
                 plan = work.plan(count)
-                errors, windows = [], []
+                errors, windows, client_windows = [], [], []
                 for r in range(ROUNDS):
                     with urllib.request.urlopen(srv.url + "/_arrivals") as resp:
                         resp.read()  # forget earlier runs
-                    m, _ = run_runner(
+                    m, doc = run_runner(
                         plan,
                         work.report(),
                         env,
@@ -56,19 +66,21 @@ def main() -> None:
                     measured = (len(times) - 1) / (max(times) - min(times))
                     errors.append(measured / rate - 1)
                     windows.append(busiest_window(times))
+                    client_windows.append(busiest_window(client_starts(doc)))
                     say(
                         f"  --rate {rate}, round {r + 1}: exit {m.rc}, {len(times)} DELETEs, "
-                        f"{measured:.2f}/s ({errors[-1]:+.2%}), busiest 1 s window "
-                        f"{windows[-1]}"
+                        f"{measured:.2f}/s ({errors[-1]:+.2%}), busiest 1 s window: "
+                        f"{client_windows[-1]} client starts, {windows[-1]} server arrivals"
                     )
-                err, worst = median(errors), max(windows)
+                err = median(errors)
                 verdict(f"4 rate {rate} accuracy", f"{err:+.2%}", "within +-2%", abs(err) <= 0.02)
-                verdict(
-                    f"4 rate {rate} busiest window",
-                    f"{worst} starts (worst of {ROUNDS})",
-                    f"<= {rate + 1}",
-                    worst <= rate + 1,
-                )
+                for name, seen in (("client starts", client_windows), ("server arrivals", windows)):
+                    verdict(
+                        f"4 rate {rate} busiest window, {name}",
+                        f"{max(seen)} (worst of {ROUNDS})",
+                        f"<= {rate + 1}",
+                        max(seen) <= rate + 1,
+                    )
     finally:
         work.close()
 
