@@ -250,7 +250,7 @@ class TargetResult:
             "federationSettingsId": t.federation_settings_id,
             "identityProviderId": t.identity_provider_id,
             "label": t.label,
-            "outcome": self.outcome.value,
+            "outcome": str(self.outcome),
             "httpStatus": self.http_status,
             "errorCode": self.error_code,
             "detail": self.detail,
