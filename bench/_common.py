@@ -21,7 +21,7 @@ from runner.simulator.data import bulk_plan_yaml
 PYTHON = sys.executable
 RUNNER = [PYTHON, "-m", "runner"]
 ROOT = Path(__file__).resolve().parent.parent
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 A: ``revoke-runner run PLAN --rate 0 --concurrency 64`` (20,000 targets) as a child process.
 B: ``python -m bench.bare_loop`` sending the same DELETEs with the same concurrency.
-Alternated for ROUNDS rounds against one minimal server; medians of each side, then ratios.
+Alternated for ROUNDS rounds, in swapped order every other round, against one minimal server;
+medians of each side, then ratios.
 Throughput is targets per second of the run itself (the report's ``durationSeconds`` for A, the
 loop's own clock for B); end-to-end figures (process start to exit) are printed beside them.
 CPU is user + system seconds of each child, whole process, divided by the targets.
@@ -41,24 +42,43 @@ def main() -> None:
         with minimal_server() as srv:
             env = runner_env(srv.url)
             for r in range(ROUNDS):
-                m, doc = run_runner(
-                    plan, work.report(), env, "--rate", "0", "--concurrency", str(CONCURRENCY)
-                )
-                revoked = doc["summary"]["revoked"]
-                if m.rc != 0 or revoked != TARGETS:
-                    raise RuntimeError(f"runner: exit {m.rc}, {revoked} revoked: {m.stderr}")
-                a_tput.append(TARGETS / doc["durationSeconds"])
-                a_e2e.append(TARGETS / m.wall)
-                a_cpu.append(m.cpu / TARGETS)
-                b = run_measured(
-                    [PYTHON, "-m", "bench.bare_loop", srv.url, str(TARGETS), str(CONCURRENCY)]
-                )
-                out = json.loads(b.stdout)
-                if b.rc != 0 or out["ok"] != TARGETS:
-                    raise RuntimeError(f"bare loop: exit {b.rc}: {b.stderr}")
-                b_tput.append(TARGETS / out["seconds"])
-                b_e2e.append(TARGETS / b.wall)
-                b_cpu.append(b.cpu / TARGETS)
+                # Swapped order every other round, so neither side always runs second.
+                for side in ("A", "B") if r % 2 == 0 else ("B", "A"):
+                    if side == "A":
+                        m, doc = run_runner(
+                            plan,
+                            work.report(),
+                            env,
+                            "--rate",
+                            "0",
+                            "--concurrency",
+                            str(CONCURRENCY),
+                        )
+                        revoked = doc["summary"]["revoked"]
+                        if m.rc != 0 or revoked != TARGETS:
+                            raise RuntimeError(
+                                f"runner: exit {m.rc}, {revoked} revoked: {m.stderr}"
+                            )
+                        a_tput.append(TARGETS / doc["durationSeconds"])
+                        a_e2e.append(TARGETS / m.wall)
+                        a_cpu.append(m.cpu / TARGETS)
+                    else:
+                        b = run_measured(
+                            [
+                                PYTHON,
+                                "-m",
+                                "bench.bare_loop",
+                                srv.url,
+                                str(TARGETS),
+                                str(CONCURRENCY),
+                            ]
+                        )
+                        out = json.loads(b.stdout)
+                        if b.rc != 0 or out["ok"] != TARGETS:
+                            raise RuntimeError(f"bare loop: exit {b.rc}: {b.stderr}")
+                        b_tput.append(TARGETS / out["seconds"])
+                        b_e2e.append(TARGETS / b.wall)
+                        b_cpu.append(b.cpu / TARGETS)
                 say(
                     f"  round {r + 1}: A {a_tput[-1]:7.0f}/s ({a_e2e[-1]:6.0f}/s end to end, "
                     f"{a_cpu[-1] * 1e6:5.0f} us CPU/target)   B {b_tput[-1]:7.0f}/s "

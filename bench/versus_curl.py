@@ -48,16 +48,27 @@ def main() -> None:
                 "-H", "Accept: application/vnd.atlas.2023-11-15+json",
             ]  # fmt: skip
             for r in range(ROUNDS):
-                m, _ = run_runner(
-                    plan, work.report(), env, "--rate", "0", "--concurrency", str(CONCURRENCY)
-                )
-                if m.rc != 0:
-                    raise RuntimeError(f"runner: exit {m.rc}: {m.stderr}")
-                a.append(TARGETS / m.wall)
-                c = run_measured(curl, stdin=urls)
-                if c.rc != 0:
-                    raise RuntimeError(f"xargs curl: exit {c.rc}: {c.stderr}")
-                b.append(CURL_TARGETS / c.wall)
+                # Swapped order every other round: whichever side runs second inherits the
+                # first one's aftermath (1,000 curl processes to reap, sockets in TIME_WAIT).
+                for side in ("runner", "curl") if r % 2 == 0 else ("curl", "runner"):
+                    if side == "runner":
+                        m, _ = run_runner(
+                            plan,
+                            work.report(),
+                            env,
+                            "--rate",
+                            "0",
+                            "--concurrency",
+                            str(CONCURRENCY),
+                        )
+                        if m.rc != 0:
+                            raise RuntimeError(f"runner: exit {m.rc}: {m.stderr}")
+                        a.append(TARGETS / m.wall)
+                    else:
+                        c = run_measured(curl, stdin=urls)
+                        if c.rc != 0:
+                            raise RuntimeError(f"xargs curl: exit {c.rc}: {c.stderr}")
+                        b.append(CURL_TARGETS / c.wall)
                 say(f"  round {r + 1}: revoke-runner {a[-1]:6.0f}/s   xargs curl {b[-1]:6.0f}/s")
     finally:
         work.close()

@@ -197,8 +197,9 @@ class Attempt:
     error_code: str | None = None
     ms: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"at": rfc3339_ms(self.at)}
+    def to_dict(self, at_text: str | None = None) -> dict[str, Any]:
+        """The report's history entry; ``at_text``: ``at`` already formatted, if at hand."""
+        d: dict[str, Any] = {"at": at_text or rfc3339_ms(self.at)}
         if self.http_status is not None:
             d["httpStatus"] = self.http_status
         else:
@@ -245,7 +246,10 @@ class TargetResult:
         return round(max(0.0, self.finished_at - self.started_at) * 1000, 1)
 
     def to_entry(self) -> dict[str, Any]:
-        t, started, finished = self.target, self.started_at, self.finished_at
+        t, started, finished, history = self.target, self.started_at, self.finished_at, self.history
+        # Built twice per target (journal line, report line): the first send's time is the
+        # target's start, so that text is made once.
+        start_text = rfc3339_ms(started) if started is not None else None
         entry: dict[str, Any] = {
             "federationSettingsId": t.federation_settings_id,
             "identityProviderId": t.identity_provider_id,
@@ -254,11 +258,11 @@ class TargetResult:
             "httpStatus": self.http_status,
             "errorCode": self.error_code,
             "detail": self.detail,
-            "attempts": len(self.history),
-            "startedAt": rfc3339_ms(started) if started is not None else None,
+            "attempts": len(history),
+            "startedAt": start_text,
             "finishedAt": rfc3339_ms(finished) if finished is not None else None,
             "durationMs": self.duration_ms,
-            "history": [a.to_dict() for a in self.history],
+            "history": [a.to_dict(start_text if a.at == started else None) for a in history],
         }
         if t.display_name is not None:
             entry["displayName"] = t.display_name
