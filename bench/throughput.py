@@ -87,6 +87,13 @@ def main() -> None:
     finally:
         work.close()
     ratio = median(a_tput) / median(b_tput)
+    # Each round's own A/B ratio too: the two sides of a round share the machine's mood, so their
+    # spread shows how much of the headline figure is the machine.
+    paired = sorted(a / b for a, b in zip(a_tput, b_tput, strict=True))
+    say(
+        f"  per-round A/B ratios: {', '.join(f'{x:.2f}' for x in paired)} "
+        f"(median {median(paired):.2f})"
+    )
     verdict(
         "1 throughput A/B",
         f"{ratio:.2f} ({median(a_tput):.0f}/s vs {median(b_tput):.0f}/s; "
