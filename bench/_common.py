@@ -168,6 +168,18 @@ def run_runner(
     return m, doc
 
 
+def full_speed(concurrency: int) -> tuple[str, ...]:
+    """The options of an unthrottled run: no client rate, ``concurrency`` workers."""
+    return ("--rate", "0", "--concurrency", str(concurrency))
+
+
+def in_turn(round_index: int, first: str, second: str) -> tuple[str, str]:
+    """The two sides of a round, in swapped order every other round: whichever side runs second
+    inherits the first one's aftermath (processes to reap, sockets in TIME_WAIT, a warm cache),
+    so neither side always does."""
+    return (first, second) if round_index % 2 == 0 else (second, first)
+
+
 def median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 

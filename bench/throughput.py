@@ -17,6 +17,8 @@ from ._common import (
     PYTHON,
     ROUNDS,
     Workdir,
+    full_speed,
+    in_turn,
     median,
     minimal_server,
     run_measured,
@@ -42,18 +44,9 @@ def main() -> None:
         with minimal_server() as srv:
             env = runner_env(srv.url)
             for r in range(ROUNDS):
-                # Swapped order every other round, so neither side always runs second.
-                for side in ("A", "B") if r % 2 == 0 else ("B", "A"):
+                for side in in_turn(r, "A", "B"):
                     if side == "A":
-                        m, doc = run_runner(
-                            plan,
-                            work.report(),
-                            env,
-                            "--rate",
-                            "0",
-                            "--concurrency",
-                            str(CONCURRENCY),
-                        )
+                        m, doc = run_runner(plan, work.report(), env, *full_speed(CONCURRENCY))
                         revoked = doc["summary"]["revoked"]
                         if m.rc != 0 or revoked != TARGETS:
                             raise RuntimeError(

@@ -13,6 +13,8 @@ from runner.simulator.data import BULK_FED, bulk_idp_ids
 from ._common import (
     ROUNDS,
     Workdir,
+    full_speed,
+    in_turn,
     median,
     minimal_server,
     run_measured,
@@ -48,19 +50,9 @@ def main() -> None:
                 "-H", "Accept: application/vnd.atlas.2023-11-15+json",
             ]  # fmt: skip
             for r in range(ROUNDS):
-                # Swapped order every other round: whichever side runs second inherits the
-                # first one's aftermath (1,000 curl processes to reap, sockets in TIME_WAIT).
-                for side in ("runner", "curl") if r % 2 == 0 else ("curl", "runner"):
+                for side in in_turn(r, "runner", "curl"):
                     if side == "runner":
-                        m, _ = run_runner(
-                            plan,
-                            work.report(),
-                            env,
-                            "--rate",
-                            "0",
-                            "--concurrency",
-                            str(CONCURRENCY),
-                        )
+                        m, _ = run_runner(plan, work.report(), env, *full_speed(CONCURRENCY))
                         if m.rc != 0:
                             raise RuntimeError(f"runner: exit {m.rc}: {m.stderr}")
                         a.append(TARGETS / m.wall)
