@@ -53,9 +53,9 @@ def dumps(report: Mapping[str, Any]) -> str:
 def chunks(head: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """The report as text, piece by piece: the head indented, then one line per target.
 
-    One compact line per target keeps the file readable with grep and diff, lets json use its C
-    encoder (``indent`` forces the pure-Python one), and, streamed, never holds a 100,000-target
-    report in memory twice.
+    One compact line per target keeps the file readable with grep and diff, is the journal's own
+    encoding (``jsonline``, fast; ``indent`` would force json's pure-Python encoder), and,
+    streamed, never holds a 100,000-target report in memory twice.
     """
     text = json.dumps({**head, "targets": []}, indent=2, ensure_ascii=False)
     opening, _, _ = text.rpartition("[]")
