@@ -196,9 +196,7 @@ async def _network_phase(
             Transport(
                 pool_size=settings.concurrency,
                 timeout=settings.timeout,
-                # Plain http (loopback only) needs no TLS context, and loading a CA bundle is
-                # a measurable part of a run's start.
-                ssl_ctx=ssl_context(prep.ca_file) if prep.base_url.startswith("https:") else None,
+                ssl_ctx=ssl_context(prep.base_url, prep.ca_file),
                 middlewares=auth.middlewares if auth else (),
                 user_agent=f"revoke-runner/{__version__}",
             )

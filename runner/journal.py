@@ -361,10 +361,7 @@ def _check_headers(path: str, plan_sha256: str) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     # A regular file takes the whole buffer in one write in practice; the loop covers a short
     # write (e.g. a signal) so a line is never silently cut.
-    n = os.write(fd, data)
-    if n == len(data):
-        return
-    view = memoryview(data)[n:]
+    view = memoryview(data)
     while view:
         n = os.write(fd, view)
         view = view[n:]

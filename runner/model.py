@@ -375,6 +375,7 @@ class RunRecord:
 
     def report_head(self) -> dict[str, Any]:
         """The report without its targets: all a summary needs, at a fraction of the cost."""
+        summary = self.summary  # one pass over the results, for the counts and the exit code
         return {
             "schemaVersion": SCHEMA_VERSION,
             "tool": {"name": TOOL_NAME, "version": self.tool_version},
@@ -385,8 +386,8 @@ class RunRecord:
             "finishedAt": rfc3339_ms(self.finished_at),
             "durationSeconds": round(max(0.0, self.finished_at - self.started_at), 3),
             "settings": self.settings.to_dict(self.effective_rate),
-            "summary": self.summary.to_dict(),
-            "exitCode": self.exit_code,
+            "summary": summary.to_dict(),
+            "exitCode": exit_code_for(summary, self.aborted),
             "aborted": self.aborted.to_dict() if self.aborted else None,
         }
 

@@ -167,10 +167,6 @@ class Pacer:
     async def acquire(self) -> None:
         if self.closed:
             raise NotStarted("the run is stopping: request not sent")
-        # Unlimited, with credit and no pause: nothing below could make it wait.
-        sched = self.schedule
-        if sched.rate == 0 and self.credit.may_start() and self._clock() >= sched.paused_until:
-            return
         while True:
             while not self.credit.may_start():
                 if self._ended is None:
